@@ -1,0 +1,68 @@
+"""Refuse overlapping bookings before the database must, and translate the
+database's refusal when it comes first."""
+
+from contextlib import contextmanager
+
+from psycopg2 import IntegrityError
+
+from odoo import fields
+from odoo.exceptions import ValidationError
+
+
+@contextmanager
+def translate_refusals(cr, messages):
+    """Run the block in a savepoint and turn a constraint violation named in
+    ``messages`` (constraint name -> callable returning the text) into a
+    ``ValidationError``.
+
+    The exclusion and check constraints are the last line of defence: they hold
+    when two workers write at the same instant, when the ORM check saw an older
+    snapshot, and when a script writes with plain SQL. The savepoint keeps the
+    rest of the transaction usable after the refusal.
+    """
+    try:
+        with cr.savepoint():
+            yield
+    except IntegrityError as exc:
+        message = messages.get(exc.diag.constraint_name)
+        if message is None:
+            raise
+        raise ValidationError(message()) from None
+
+
+def ensure_btree_gist(cr):
+    """The exclusion constraints compare integer ids with ``=`` inside a GiST
+    index, which needs ``btree_gist`` (a trusted extension since PostgreSQL 13,
+    so the database owner may create it)."""
+    cr.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+
+
+def planned_value(record, vals, name, default=None):
+    """The value field ``name`` will have once ``vals`` is written on
+    ``record`` (an empty record when creating): ids for relations, datetimes
+    for dates."""
+    if name in vals:
+        value = vals[name]
+    elif record:
+        value = record[name]
+        if hasattr(value, "_name"):
+            value = value.id
+    else:
+        value = default
+    if isinstance(value, str) and name.endswith("_date"):
+        value = fields.Datetime.to_datetime(value)
+    return value
+
+
+def overlap_domain(key_field, key_id, start, end, exclude_ids=()):
+    """Domain of the non-cancelled records of ``key_id`` overlapping
+    ``[start, end)``, other than ``exclude_ids``."""
+    domain = [
+        (key_field, "=", key_id),
+        ("state", "!=", "cancel"),
+        ("start_date", "<", end),
+        ("end_date", ">", start),
+    ]
+    if exclude_ids:
+        domain.append(("id", "not in", list(exclude_ids)))
+    return domain
