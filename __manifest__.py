@@ -16,14 +16,27 @@
         "security/meeting_rooms_groups.xml",
         "security/ir.model.access.csv",
         "security/meeting_rooms_rules.xml",
+        "data/cron_job.xml",
+        "data/mail_templates.xml",
         "views/room_location_views.xml",
         "views/virtual_room_views.xml",
         "views/meeting_event_views.xml",
         "views/meeting_rooms_views.xml",
         "views/meeting_booking_link_views.xml",
+        "views/booking_templates.xml",
+        "views/portal_templates.xml",
         "views/meeting_rooms_menus.xml",
     ],
     "demo": [
         "demo/meeting_rooms_demo.xml",
     ],
+    "assets": {
+        "web.assets_frontend": [
+            "meeting_rooms/static/src/scss/booking.scss",
+            "meeting_rooms/static/src/js/booking_timezone.js",
+        ],
+        "web.assets_tests": [
+            "meeting_rooms/static/src/js/tours/*.js",
+        ],
+    },
 }

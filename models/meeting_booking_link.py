@@ -1,13 +1,36 @@
+import logging
 import secrets
+from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
+from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from odoo.addons.base.models.res_partner import _tz_get
 
 from ..tools import timeslots
 
+_logger = logging.getLogger(__name__)
+
 WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+GRID_DAYS = 7
+# Serves the attendee part of the busy query: the confirmed meetings of anyone
+# overlapping the grid's window, joined to the host's attendance afterwards.
+CONFIRMED_RANGE_INDEX = "meeting_event_confirmed_tsrange_index"
+RATE_LIMIT_PARAMS = {
+    "per_email": ("meeting_rooms.booking_rate_limit_per_email", 5),
+    "per_link": ("meeting_rooms.booking_rate_limit_per_link", 60),
+}
+
+
+class BookingError(UserError):
+    """A booking a guest cannot make; ``status`` is the HTTP status that tells
+    the guest why (409 taken, 410 not offered, 429 too many)."""
+
+    def __init__(self, message, status=409):
+        super().__init__(message)
+        self.status = status
 
 
 def _new_token():
@@ -73,7 +96,9 @@ class MeetingBookingLink(models.Model):
     sat = fields.Boolean(string="Saturday", default=False)
     sun = fields.Boolean(string="Sunday", default=False)
     days_ahead = fields.Integer(
-        string="Days Ahead", default=7, help="How far ahead slots are offered, today included."
+        string="Days Ahead",
+        default=7,
+        help="How far ahead slots are offered, today included.",
     )
     min_notice_minutes = fields.Integer(
         string="Minimum Notice", default=0, help="In minutes."
@@ -134,6 +159,17 @@ class MeetingBookingLink(models.Model):
                     )
                 )
 
+    def init(self):
+        super().init()
+        create_index(
+            self.env.cr,
+            CONFIRMED_RANGE_INDEX,
+            "meeting_event",
+            ["tsrange(start_date, end_date, '[)')"],
+            method="gist",
+            where="state = 'confirm'",
+        )
+
     @api.depends("token")
     def _compute_url(self):
         for link in self:
@@ -149,3 +185,337 @@ class MeetingBookingLink(models.Model):
         for link in self:
             link.sudo().token = _new_token()
         return True
+
+    # -- the slot grid ----------------------------------------------------
+
+    def _get_horizon(self, now):
+        """``(today, last bookable day)`` in the link's timezone at ``now``."""
+        self.ensure_one()
+        today = timeslots.local_today(self.tz, now)
+        return today, today + timedelta(days=max(1, self.days_ahead) - 1)
+
+    def _get_slot_grid(self, start_day=None, now=None):
+        """The week of slots a guest sees, each marked free or not.
+
+        :param start_day: first day shown (a ``date`` in the link's timezone);
+            today when None, before today or past the horizon
+        :param now: the current instant, naive UTC (tests freeze it)
+        :returns: dict with ``days`` (seven ``{'day', 'states'}`` dicts, the
+            states being ``timeslots.SlotState``), ``today``, ``last_day``
+            (end of the horizon), ``previous_start`` and ``next_start`` (first
+            day of the neighbouring weeks, None when they offer nothing)
+        """
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        today, last_day = self._get_horizon(now)
+        if start_day is None or not today <= start_day <= last_day:
+            start_day = today
+        states = self._get_slot_states(start_day, GRID_DAYS, now)
+        by_day = {}
+        for state in states:
+            by_day.setdefault(state.slot.day, []).append(state)
+        days = []
+        for offset in range(GRID_DAYS):
+            day = start_day + timedelta(days=offset)
+            days.append({"day": day, "states": by_day.get(day, [])})
+        previous_start = None
+        if start_day > today:
+            previous_start = max(today, start_day - timedelta(days=GRID_DAYS))
+        next_start = start_day + timedelta(days=GRID_DAYS)
+        return {
+            "days": days,
+            "today": today,
+            "last_day": last_day,
+            "previous_start": previous_start,
+            "next_start": next_start if next_start <= last_day else None,
+        }
+
+    def _get_slot_state(self, local_start, now=None):
+        """The state of the slot starting at ``local_start`` (naive, link's
+        timezone), or None when the link does not offer that time at all.
+
+        Built by the same code as the grid, over the days whose window can hold
+        that time (its own day and, for a window past midnight, the day before).
+        """
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        today, last_day = self._get_horizon(now)
+        first = max(today, local_start.date() - timedelta(days=1))
+        last = min(last_day, local_start.date())
+        if first > last:
+            return None
+        states = self._get_slot_states(first, (last - first).days + 1, now)
+        return next((s for s in states if s.slot.local_start == local_start), None)
+
+    def _get_slot_states(self, first_day, num_days, now):
+        """Every slot of ``num_days`` days from ``first_day`` that lies inside
+        the horizon, marked free, busy, past or without room.
+
+        Reads every busy interval with a single query, whatever the number of
+        meetings in the database.
+        """
+        self.ensure_one()
+        _today, last_day = self._get_horizon(now)
+        num_days = min(num_days, (last_day - first_day).days + 1)
+        slots = timeslots.generate_slots(
+            self.tz,
+            first_day,
+            num_days,
+            self.hour_from,
+            self.hour_to,
+            self._get_weekdays(),
+            self.slot_minutes,
+            self.step_minutes,
+        )
+        bounds = timeslots.query_bounds(slots)
+        if bounds is None:
+            return []
+        rooms = self.room_location_ids
+        host_busy, room_busy = self._read_busy_intervals(*bounds)
+        return timeslots.mark_slots(
+            slots,
+            host_busy,
+            now_utc=now,
+            min_notice_minutes=self.min_notice_minutes,
+            room_busy=room_busy if rooms else None,
+        )
+
+    def _read_busy_intervals(self, start, end):
+        """Busy intervals of the host and of the link's rooms overlapping
+        ``[start, end)``: ``(host intervals, {room id: intervals})``, every
+        room of the link being a key."""
+        self.ensure_one()
+        for model_name in ("meeting.event", "meeting.rooms"):
+            self.env[model_name].flush_model()
+        self.env.cr.execute(self._get_busy_query(start, end))
+        host_busy = []
+        room_busy = {room_id: [] for room_id in self.room_location_ids.ids}
+        for room_id, busy_start, busy_end in self.env.cr.fetchall():
+            if room_id is None:
+                host_busy.append((busy_start, busy_end))
+            else:
+                room_busy[room_id].append((busy_start, busy_end))
+        return host_busy, room_busy
+
+    def _get_busy_query(self, start, end):
+        """One statement returning ``(room_id, start, end)`` rows: room_id is
+        NULL for the host's own time.
+
+        The host's meetings and the rooms' bookings are filtered with the very
+        expressions of their exclusion constraints, so the GiST indexes behind
+        those constraints answer them; the attendee part uses
+        ``CONFIRMED_RANGE_INDEX``. A draft the host only attends does not hold
+        the host's time: only its own host's.
+        """
+        self.ensure_one()
+        window = SQL("tsrange(%s, %s, '[)')", start, end)
+        host_id = self.user_id.id
+        parts = [
+            SQL(
+                """
+                SELECT NULL::integer, event.start_date, event.end_date
+                  FROM meeting_event AS event
+                 WHERE event.host_user_id = %s
+                   AND event.state != 'cancel'
+                   AND tsrange(event.start_date, event.end_date, '[)') && %s
+                """,
+                host_id,
+                window,
+            ),
+            SQL(
+                """
+                SELECT NULL::integer, event.start_date, event.end_date
+                  FROM meeting_event AS event
+                 WHERE event.state = 'confirm'
+                   AND tsrange(event.start_date, event.end_date, '[)') && %s
+                   AND EXISTS (
+                       SELECT 1
+                         FROM meeting_event_attendee_rel AS rel
+                        WHERE rel.meeting_event_id = event.id
+                          AND rel.user_id = %s
+                   )
+                """,
+                window,
+                host_id,
+            ),
+        ]
+        if self.room_location_ids:
+            parts.append(
+                SQL(
+                    """
+                    SELECT booking.room_location_id, booking.start_date,
+                           booking.end_date
+                      FROM meeting_rooms AS booking
+                     WHERE booking.room_location_id IN %s
+                       AND booking.state != 'cancel'
+                       AND tsrange(booking.start_date, booking.end_date, '[)')
+                           && %s
+                    """,
+                    tuple(self.room_location_ids.ids),
+                    window,
+                )
+            )
+        return SQL(" UNION ALL ").join(parts)
+
+    # -- booking ----------------------------------------------------------
+
+    def _book_slot(
+        self,
+        local_start,
+        name,
+        emails,
+        subject=None,
+        description=None,
+        guest_tz=None,
+        now=None,
+    ):
+        """Book the slot starting at ``local_start`` for a guest.
+
+        The caller validated the guest's input; this checks that the slot is
+        offered and free right now, with the grid's own rules, and that the
+        rate limits allow one more booking.
+
+        :param local_start: naive local start in the link's timezone
+        :param name: the guest's name
+        :param emails: normalized, de-duplicated addresses, the guest's first
+        :param guest_tz: IANA name of the guest's timezone, or None
+        :returns: the new ``meeting.event`` (as superuser)
+        :raises BookingError: slot not offered (410), taken (409) or rate
+            limit reached (429); nothing was created then
+        """
+        self.ensure_one()
+        link = self.sudo()
+        now = now or fields.Datetime.now()
+        state = link._get_slot_state(local_start, now)
+        if state is None or state.reason == "past":
+            raise BookingError(self._slot_not_offered_message(), status=410)
+        if not state.free:
+            raise BookingError(self._slot_taken_message(), status=409)
+        link._check_rate_limits(emails)
+        host = link.user_id
+        try:
+            # Partner and meeting together or not at all.
+            with self.env.cr.savepoint():
+                partner = link._get_guest_partner(name, emails[0], guest_tz)
+                meeting = link._create_booked_meeting(
+                    state, partner, emails[1:], subject, description, guest_tz
+                )
+        except (AccessError, MissingError):
+            raise
+        except UserError as error:
+            # Another booking won the race: the database refused the overlap
+            # (ValidationError), or the host got busy before confirming.
+            _logger.info(
+                "Booking link %s: slot %s refused at write time (%s)",
+                link.id,
+                state.slot.time_str,
+                type(error).__name__,
+            )
+            raise BookingError(self._slot_taken_message(), status=409) from None
+        if link.requires_confirmation:
+            meeting.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=host.id,
+                summary=_("Confirm this booked meeting"),
+            )
+        meeting._notify_host_of_booking()
+        _logger.info(
+            "Booking link %s: meeting %s booked (%s)",
+            link.id,
+            meeting.id,
+            meeting.state,
+        )
+        return meeting
+
+    def _create_booked_meeting(
+        self, state, partner, other_emails, subject, description, guest_tz
+    ):
+        """Create the meeting of a free slot and confirm it unless the host
+        confirms bookings by hand."""
+        self.ensure_one()
+        host = self.user_id
+        company = self.company_id or host.company_id
+        meeting = (
+            self.env["meeting.event"]
+            .sudo()
+            .with_company(company)
+            .create(
+                {
+                    "subject": subject or _("Meeting with %(name)s", name=partner.name),
+                    "host_user_id": host.id,
+                    "attendee": [fields.Command.set(host.ids)],
+                    "partner_id": partner.id,
+                    "guest_emails": ", ".join(other_emails) or False,
+                    "guest_tz": guest_tz or False,
+                    "description": description or False,
+                    "start_date": state.slot.start,
+                    "end_date": state.slot.end,
+                    "booking_link_id": self.id,
+                    "room_location_ids": [
+                        fields.Command.set([state.room_id] if state.room_id else [])
+                    ],
+                    "company_id": company.id,
+                }
+            )
+        )
+        if not self.requires_confirmation:
+            meeting.action_confirm()
+        return meeting
+
+    def _get_guest_partner(self, name, email, guest_tz):
+        """The partner of ``email`` (normalized), created when unknown."""
+        partners = self.env["res.partner"].sudo()
+        partner = partners.search([("email_normalized", "=", email)], limit=1)
+        if not partner:
+            partner = partners.create(
+                {"name": name, "email": email, "tz": guest_tz or False}
+            )
+        return partner
+
+    def _check_rate_limits(self, emails):
+        """Refuse a booking past the hourly limits of the guest's addresses
+        and of the link (system parameters, 0 or less: no limit)."""
+        self.ensure_one()
+        since = self.env.cr.now() - timedelta(hours=1)
+        meetings = self.env["meeting.event"].sudo().with_context(active_test=False)
+        recent = [("create_date", ">=", since), ("booking_link_id", "!=", False)]
+        per_email = self._get_rate_limit("per_email")
+        if (
+            per_email > 0
+            and meetings.search_count(
+                [*recent, ("partner_id.email_normalized", "in", emails)],
+                limit=per_email,
+            )
+            >= per_email
+        ):
+            _logger.info("Booking link %s: per-address rate limit reached", self.id)
+            raise BookingError(self._rate_limited_message(), status=429)
+        per_link = self._get_rate_limit("per_link")
+        if (
+            per_link > 0
+            and meetings.search_count(
+                [*recent, ("booking_link_id", "=", self.id)], limit=per_link
+            )
+            >= per_link
+        ):
+            _logger.warning("Booking link %s: hourly rate limit reached", self.id)
+            raise BookingError(self._rate_limited_message(), status=429)
+
+    def _get_rate_limit(self, key):
+        param, default = RATE_LIMIT_PARAMS[key]
+        value = self.env["ir.config_parameter"].sudo().get_param(param, default)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return default
+
+    def _slot_taken_message(self):
+        return _("This slot was just taken. Please pick another time.")
+
+    def _slot_not_offered_message(self):
+        return _("This time is not offered on this booking page (any more).")
+
+    def _rate_limited_message(self):
+        return _(
+            "Too many bookings were made in the last hour. Please try again later."
+        )

@@ -177,7 +177,10 @@ class MeetingEvent(models.Model):
         defaults = self.default_get(["host_user_id", "state"])
         for vals in vals_list:
             self.browse()._check_schedule({**defaults, **vals})
-        host_ids = {vals.get("host_user_id") or defaults.get("host_user_id") for vals in vals_list}
+        host_ids = {
+            vals.get("host_user_id") or defaults.get("host_user_id")
+            for vals in vals_list
+        }
         hosts = self.env["res.users"].browse(host_ids)
         with translate_refusals(self.env.cr, self._refusal_messages(hosts)):
             meetings = super().create(vals_list)
@@ -234,17 +237,13 @@ class MeetingEvent(models.Model):
         """Bring cancelled meetings back as drafts, holding their slot again."""
         for meeting in self:
             if meeting.state != "cancel":
-                raise UserError(
-                    _("Only a cancelled meeting can be reset to draft.")
-                )
+                raise UserError(_("Only a cancelled meeting can be reset to draft."))
             meeting.write({"state": "draft", "version": meeting.version + 1})
         return True
 
     def _state_label(self):
         self.ensure_one()
-        return dict(self._fields["state"]._description_selection(self.env))[
-            self.state
-        ]
+        return dict(self._fields["state"]._description_selection(self.env))[self.state]
 
     def _is_rescheduled_by(self, vals):
         """Whether ``vals`` really moves this meeting in time or place."""

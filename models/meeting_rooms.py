@@ -151,6 +151,40 @@ class MeetingRooms(models.Model):
             "company_id": self.company_id.id,
         }
 
+    def _get_ics_method(self):
+        """The iTIP method the booking's calendar file carries now."""
+        self.ensure_one()
+        return "CANCEL" if self.state == "cancel" else "REQUEST"
+
+    def _get_calendar_file_name(self):
+        self.ensure_one()
+        return f"meeting-{self.meeting_event_id.id}-room-{self.id}.ics"
+
+    def _build_calendar_file(self):
+        """The booking's calendar file: its meeting's event, in this room."""
+        self.ensure_one()
+        return self.meeting_event_id._build_calendar_file(
+            room=self.sudo().room_location_id, method=self._get_ics_method()
+        )
+
+    def _get_calendar_file(self):
+        """The current ``.ics`` bytes of the booking, rebuilt and stored again
+        when the clean-up cron has removed them."""
+        self.ensure_one()
+        domain = [
+            ("res_model", "=", self._name),
+            ("res_field", "=", "calendar_file"),
+            ("res_id", "=", self.id),
+        ]
+        attachments = self.env["ir.attachment"].sudo()
+        attachment = attachments.search(domain, limit=1)
+        if not attachment.raw:
+            self.env["meeting.event"]._store_calendar_files(
+                {self: self._build_calendar_file()}
+            )
+            attachment = attachments.search(domain, limit=1)
+        return attachment.raw
+
     def _room_busy_message(self, rooms):
         return _(
             "%(rooms)s is already booked at that time. Pick another room or "

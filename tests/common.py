@@ -11,17 +11,28 @@ class MeetingRoomsCase(TransactionCase):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.host = new_test_user(
-            cls.env, "mr_host", groups="base.group_user", tz="Europe/Berlin"
+            cls.env,
+            "mr_host",
+            groups="base.group_user",
+            tz="Europe/Berlin",
+            email="host@example.com",
         )
         cls.colleague = new_test_user(
-            cls.env, "mr_colleague", groups="base.group_user", tz="America/New_York"
+            cls.env,
+            "mr_colleague",
+            groups="base.group_user",
+            tz="America/New_York",
+            email="colleague@example.com",
         )
         cls.manager = new_test_user(
             cls.env,
             "mr_manager",
             groups="base.group_user,meeting_rooms.meeting_rooms_group_manager",
+            email="manager@example.com",
         )
-        cls.portal_user = new_test_user(cls.env, "mr_portal", groups="base.group_portal")
+        cls.portal_user = new_test_user(
+            cls.env, "mr_portal", groups="base.group_portal", email="portal@example.com"
+        )
         cls.room_berlin = cls.env["room.location"].create(
             {"name": "Spree", "tz": "Europe/Berlin", "capacity": 6}
         )

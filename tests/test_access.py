@@ -110,7 +110,9 @@ class TestAccess(MeetingRoomsCase):
         )
         meeting = self.create_meeting()
         self.assertFalse(
-            self.env["meeting.event"].with_user(outsider).search([("id", "=", meeting.id)]),
+            self.env["meeting.event"]
+            .with_user(outsider)
+            .search([("id", "=", meeting.id)]),
             "a meeting of another company is invisible",
         )
         self.assertNotIn(

@@ -4,7 +4,6 @@ from odoo.exceptions import ValidationError
 from odoo.tools import mute_logger
 
 from ..models.overlap import translate_refusals
-
 from .common import MeetingRoomsCase
 
 
@@ -26,7 +25,9 @@ class TestRoomBookings(MeetingRoomsCase):
         meeting.write({"start_date": self.at(14), "end_date": self.at(15)})
         meeting.action_confirm()
         booking = meeting.meeting_room_ids
-        self.assertEqual((booking.start_date, booking.end_date), (self.at(14), self.at(15)))
+        self.assertEqual(
+            (booking.start_date, booking.end_date), (self.at(14), self.at(15))
+        )
         self.assertEqual(booking.state, "confirm")
         meeting.action_cancel()
         self.assertEqual(booking.state, "cancel", "cancelling frees the room")
@@ -112,8 +113,11 @@ class TestRoomBookings(MeetingRoomsCase):
         bookings = self.env["meeting.rooms"]
         self.env.flush_all()
         with self.assertRaisesRegex(ValidationError, "Spree is already booked"):
-            with mute_logger("odoo.sql_db"), translate_refusals(
-                self.env.cr, bookings._refusal_messages(self.room_berlin)
+            with (
+                mute_logger("odoo.sql_db"),
+                translate_refusals(
+                    self.env.cr, bookings._refusal_messages(self.room_berlin)
+                ),
             ):
                 self.env.cr.execute(
                     """
