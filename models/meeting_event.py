@@ -60,9 +60,7 @@ class MeetingEvent(models.Model):
         string="Rooms",
         check_company=True,
     )
-    virtual_room_id = fields.Many2one(
-        "virtual.room", string="Virtual Room", tracking=True, check_company=True
-    )
+    virtual_room_id = fields.Many2one("virtual.room", tracking=True, check_company=True)
     start_date = fields.Datetime(
         string="Start", required=True, index=True, tracking=True
     )
@@ -112,9 +110,7 @@ class MeetingEvent(models.Model):
         default=lambda self: f"{uuid.uuid4()}@meeting-rooms",
         help="Identifies the meeting in every calendar for its whole life.",
     )
-    calendar_file = fields.Binary(
-        string="Calendar File", attachment=True, copy=False, readonly=True
-    )
+    calendar_file = fields.Binary(attachment=True, copy=False, readonly=True)
     calendar_file_name = fields.Char(compute="_compute_calendar_file_name")
     meeting_room_ids = fields.One2many(
         "meeting.rooms", "meeting_event_id", string="Room Bookings", readonly=True
@@ -168,9 +164,10 @@ class MeetingEvent(models.Model):
             meeting.calendar_file_name = f"meeting-{meeting.id or 'new'}.ics"
 
     def _compute_access_url(self):
-        super()._compute_access_url()
+        result = super()._compute_access_url()
         for meeting in self:
             meeting.access_url = f"/my/meetings/{meeting.id}"
+        return result
 
     @api.model_create_multi
     def create(self, vals_list):

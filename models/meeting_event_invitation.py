@@ -63,7 +63,7 @@ class Recipient:
 class MeetingEvent(models.Model):
     """Calendar files, invitation mails and attendee to-dos of a meeting."""
 
-    _inherit = "meeting.event"
+    _inherit = "meeting.event"  # pylint: disable=consider-merging-classes-inherited
 
     timezone_summary = fields.Html(
         string="Local Times",

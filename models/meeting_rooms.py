@@ -48,9 +48,7 @@ class MeetingRooms(models.Model):
         index=True,
         tracking=True,
     )
-    calendar_file = fields.Binary(
-        string="Calendar File", attachment=True, copy=False, readonly=True
-    )
+    calendar_file = fields.Binary(attachment=True, copy=False, readonly=True)
     subject = fields.Char(related="meeting_event_id.subject")
     host_user_id = fields.Many2one(related="meeting_event_id.host_user_id")
     room_tz = fields.Selection(related="room_location_id.tz", string="Room Timezone")
