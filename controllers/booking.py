@@ -9,15 +9,15 @@ from urllib.parse import quote, urlencode
 
 import babel.dates
 import pytz
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 
 from odoo import _, http
 from odoo.http import request
 from odoo.tools import consteq, email_normalize, email_split
 from odoo.tools.misc import babel_locale_parse, get_lang
 
-from odoo.addons.meeting_rooms.models.meeting_booking_link import BookingError
-from odoo.addons.meeting_rooms.tools import timeslots
+from ..models.meeting_booking_link import BookingError
+from ..tools import ics, timeslots
 
 _logger = logging.getLogger(__name__)
 
@@ -34,6 +34,44 @@ MAX_EMAILS = 10
 MAX_EMAIL_LENGTH = 254
 # Line breaks and tabs are fine in a description; no other control character.
 DESCRIPTION_CONTROLS_ALLOWED = frozenset("\n\r\t")
+
+
+# -- the access log -----------------------------------------------------------
+
+# Werkzeug logs every request line at INFO, query string included. On these
+# routes the path or the query holds a booking link's token or a meeting's
+# access token, which must never end up in a log file.
+SECRET_ROUTE_PREFIXES = ("/book/", "/booking/", "/my/meetings")
+SECRET_IN_URL_RE = re.compile(
+    r"(?P<keep>/book/(?:avatar/)?|[?&](?:access_token|token)=)[^/?&#\s\"]+"
+)
+
+
+def redact_secrets(text):
+    """``text`` with the tokens of this addon's URLs replaced by ``***``."""
+    if not any(prefix in text for prefix in SECRET_ROUTE_PREFIXES):
+        return text
+    return SECRET_IN_URL_RE.sub(r"\g<keep>***", text)
+
+
+class RedactTokensFilter(logging.Filter):
+    """Writes werkzeug's request lines without the tokens they carry."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = redact_secrets(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def install_access_log_filter():
+    access_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactTokensFilter) for f in access_logger.filters):
+        access_logger.addFilter(RedactTokensFilter())
+
+
+install_access_log_filter()
 
 
 # -- presentation helpers, shared with the portal pages ----------------------
@@ -76,6 +114,22 @@ def describe_span(start, end, tz_name, locale):
         ),
         "tz": tz_name,
     }
+
+
+def tokens_match(expected, given):
+    """Whether ``given`` is the secret ``expected``, compared in constant time.
+
+    ``consteq`` refuses to compare non-ASCII text (``TypeError``), and no
+    token of ours holds any, so such input simply does not match.
+    """
+    return (
+        isinstance(expected, str)
+        and isinstance(given, str)
+        and bool(expected)
+        and bool(given)
+        and given.isascii()
+        and consteq(expected, given)
+    )
 
 
 def has_control_characters(value, allowed=frozenset()):
@@ -158,14 +212,29 @@ class MeetingBookingController(http.Controller):
         website=True,
         sitemap=False,
         methods=["POST"],
+        # Checked below instead, so that a guest whose form outlived its
+        # session is told so on our page rather than on a bare error page.
+        csrf=False,
     )
-    def booking_submit(self, token=None, time_str=None, **post):
+    def booking_submit(self, token=None, time_str=None, csrf_token=None, **post):
         """Book the slot, then send the guest to its confirmation page.
 
         Nothing is created unless every check passes: the input here, the
         slot and the rate limits in ``_book_slot``.
         """
         link_sudo = self._get_link_or_404(token)
+        # Odoo's check raises on a non-ASCII token instead of refusing it.
+        csrf_ok = isinstance(csrf_token, str) and csrf_token.isascii()
+        if not (csrf_ok and request.validate_csrf(csrf_token)):
+            return self._render_error(
+                link_sudo,
+                token,
+                _(
+                    "This form has expired. Please pick your slot again and "
+                    "send the form once more."
+                ),
+                400,
+            )
         local_start = self._parse_time_str(time_str)
         if local_start is None:
             return self._render_error(link_sudo, token, self._malformed_message(), 400)
@@ -219,9 +288,7 @@ class MeetingBookingController(http.Controller):
         if not (
             meeting_sudo
             and meeting_sudo.booking_link_id
-            and access_token
-            and meeting_sudo.access_token
-            and consteq(meeting_sudo.access_token, access_token)
+            and tokens_match(meeting_sudo.access_token, access_token)
         ):
             raise NotFound()
         values = self._prepare_meeting_values(meeting_sudo)
@@ -231,6 +298,10 @@ class MeetingBookingController(http.Controller):
 
     def _get_link_or_404(self, token):
         """The active link of ``token``, as superuser; 404 otherwise."""
+        if isinstance(token, str) and "\x00" in token:
+            # A 404 makes the website look the URL up in the database, which
+            # fails on a NUL byte: refuse the request before it gets there.
+            raise BadRequest()
         if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
             raise NotFound()
         link_sudo = (
@@ -317,6 +388,9 @@ class MeetingBookingController(http.Controller):
                 or has_control_characters(part)
                 or len(email_split(part)) != 1
                 or not normalized
+                # Odoo's normalization keeps "@example.com" or "<b>x@y.z";
+                # calendar invitations only take plain addresses.
+                or not ics.normalize_email(normalized)
             ):
                 return [], _(
                     "E-mail address number %(position)s is not valid.",

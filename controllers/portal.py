@@ -9,12 +9,11 @@ from werkzeug.exceptions import NotFound
 from odoo import _, fields, http
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import content_disposition, request
-from odoo.tools import consteq
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
-from .booking import describe_span, get_locale
+from .booking import describe_span, get_locale, tokens_match
 
 _logger = logging.getLogger(__name__)
 
@@ -151,6 +150,12 @@ class MeetingRoomsPortal(CustomerPortal):
     def _get_meeting_or_404(self, meeting_id, access_token):
         """The meeting as superuser when the visitor may see it: a valid
         access token (compared in constant time) or read access."""
+        if access_token is not None and not (
+            isinstance(access_token, str) and access_token.isascii()
+        ):
+            # No token of ours holds anything else, and Odoo's comparison
+            # raises on it (a server error instead of a 404).
+            raise NotFound()
         try:
             return self._document_check_access(
                 "meeting.event", meeting_id, access_token
@@ -161,11 +166,7 @@ class MeetingRoomsPortal(CustomerPortal):
     def _may_cancel(self, meeting_sudo, access_token):
         """The access token's holder (the guest) may cancel; without it, only
         a user allowed to change the meeting."""
-        if (
-            access_token
-            and meeting_sudo.access_token
-            and consteq(meeting_sudo.access_token, access_token)
-        ):
+        if tokens_match(meeting_sudo.access_token, access_token):
             return True
         meeting = meeting_sudo.with_user(request.env.user)
         try:

@@ -7,3 +7,7 @@ from . import test_booking_routes
 from . import test_ics
 from . import test_invitations
 from . import test_portal_tour
+from . import test_hostile_input
+from . import test_privacy
+from . import test_access_matrix
+from . import test_faults
