@@ -1,6 +1,7 @@
 """The public booking page: a host's week of slots, the booking form, the
 booking itself and its confirmation."""
 
+import functools
 import logging
 import re
 import unicodedata
@@ -411,10 +412,23 @@ class MeetingBookingController(http.Controller):
         asked for, None for the link's own."""
         locale = get_locale(request.env)
         display_tz = visitor_tz or link_sudo.tz
+        # Built once per page: a week holds a hundred slots or more, and
+        # translating or formatting for each of them dominates the page.
+        reasons = {
+            "free": _("Free"),
+            "busy": _("Taken"),
+            "no_room": _("No room free"),
+            "past": _("Too soon"),
+        }
+        format_time = functools.lru_cache(maxsize=None)(
+            lambda value: babel.dates.format_time(value, "short", locale=locale)
+        )
         days = []
         for day in grid["days"]:
             slots = [
-                self._prepare_slot_values(state, token, display_tz, visitor_tz, locale)
+                self._prepare_slot_values(
+                    state, token, display_tz, visitor_tz, locale, reasons, format_time
+                )
                 for state in day["states"]
             ]
             days.append(
@@ -450,10 +464,12 @@ class MeetingBookingController(http.Controller):
             "has_free_slot": any(slot["free"] for day in days for slot in day["slots"]),
         }
 
-    def _prepare_slot_values(self, state, token, display_tz, visitor_tz, locale):
+    def _prepare_slot_values(
+        self, state, token, display_tz, visitor_tz, locale, reasons, format_time
+    ):
         slot = state.slot
         local = to_local(slot.start, display_tz)
-        label = babel.dates.format_time(local.time(), "short", locale=locale)
+        label = format_time(local.time())
         if local.date() != slot.day:
             # Past midnight, or another day in the visitor's timezone.
             weekday = babel.dates.format_date(local.date(), "EEE", locale=locale)
@@ -466,12 +482,7 @@ class MeetingBookingController(http.Controller):
             "label": label,
             "time_str": slot.time_str,
             "url": "/booking/details?" + urlencode(query, quote_via=quote),
-            "reason": {
-                "free": _("Free"),
-                "busy": _("Taken"),
-                "no_room": _("No room free"),
-                "past": _("Too soon"),
-            }[state.reason],
+            "reason": reasons[state.reason],
         }
 
     def _grid_url(self, token, start, query):

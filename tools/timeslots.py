@@ -15,6 +15,7 @@ Timezones go through ``pytz`` because Odoo does, so the page, the models and the
 tests all answer from the same tz database.
 """
 
+import bisect
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ _TIME_STR_RE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})"
 )
 _TIME_STR_LENGTH = 19
+_ONE_DAY = timedelta(days=1)
 _ONE_SECOND = timedelta(seconds=1)
 
 
@@ -146,6 +148,23 @@ def generate_slots(
             continue
         wall_start = datetime.combine(day, time.min) + timedelta(minutes=from_minute)
         wall_end = wall_start + timedelta(minutes=window_minutes)
+        offset = _quiet_offset(tz, wall_start, wall_end)
+        if offset is not None:
+            # No clock change inside the window (nearly every day): every wall
+            # time exists once and maps to UTC by one subtraction, which spares
+            # a zone lookup per slot.
+            local_start = wall_start
+            while local_start + slot_delta <= wall_end:
+                if local_start not in slots_by_local:
+                    start = local_start - offset
+                    slots_by_local[local_start] = Slot(
+                        local_start=local_start,
+                        start=start,
+                        end=start + slot_delta,
+                        day=day,
+                    )
+                local_start += step_delta
+            continue
         utc_start, utc_end = _window_bounds_utc(tz, wall_start, wall_end)
         # When the clock goes back inside the window, the window lasts longer in
         # real time than on the wall, so a start named after the wall-clock end
@@ -472,6 +491,26 @@ def _gap_end_utc(tz, local):
         else:
             low = middle
     return high
+
+
+def _quiet_offset(tz, wall_start, wall_end):
+    """Return the zone's UTC offset when it stays the same from a day before
+    ``wall_start`` to a day after ``wall_end``, else None.
+
+    A day on each side is more than any UTC offset, so the window's wall-clock
+    bounds surely fall in that quiet stretch. Reads pytz's transition table,
+    which saves a ``localize`` per bound on every ordinary day.
+    """
+    transitions = getattr(tz, "_utc_transition_times", None)
+    if not transitions:
+        # UTC and fixed-offset zones never change.
+        return tz.utcoffset(wall_start)
+    index = bisect.bisect_right(transitions, wall_start - _ONE_DAY)
+    if index == 0 or (
+        index < len(transitions) and transitions[index] <= wall_end + _ONE_DAY
+    ):
+        return None
+    return tz._transition_info[index - 1][0]
 
 
 def _window_bounds_utc(tz, wall_start, wall_end):
