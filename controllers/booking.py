@@ -17,6 +17,8 @@ from odoo.http import request
 from odoo.tools import consteq, email_normalize, email_split
 from odoo.tools.misc import babel_locale_parse, get_lang
 
+from odoo.addons.http_routing.models.ir_http import url_for
+
 from ..models.meeting_booking_link import BookingError
 from ..tools import ics, timeslots
 
@@ -414,21 +416,25 @@ class MeetingBookingController(http.Controller):
         display_tz = visitor_tz or link_sudo.tz
         # Built once per page: a week holds a hundred slots or more, and
         # translating or formatting for each of them dominates the page.
-        reasons = {
-            "free": _("Free"),
-            "busy": _("Taken"),
-            "no_room": _("No room free"),
-            "past": _("Too soon"),
+        page = {
+            "locale": locale,
+            "reasons": {
+                "free": _("Free"),
+                "busy": _("Taken"),
+                "no_room": _("No room free"),
+                "past": _("Too soon"),
+            },
+            "format_time": functools.lru_cache(maxsize=None)(
+                lambda value: babel.dates.format_time(value, "short", locale=locale)
+            ),
+            # The website would rewrite every slot link for the visitor's
+            # language (a routing lookup per link); they all share one route.
+            "details_url": url_for("/booking/details"),
         }
-        format_time = functools.lru_cache(maxsize=None)(
-            lambda value: babel.dates.format_time(value, "short", locale=locale)
-        )
         days = []
         for day in grid["days"]:
             slots = [
-                self._prepare_slot_values(
-                    state, token, display_tz, visitor_tz, locale, reasons, format_time
-                )
+                self._prepare_slot_values(state, token, display_tz, visitor_tz, page)
                 for state in day["states"]
             ]
             days.append(
@@ -464,15 +470,17 @@ class MeetingBookingController(http.Controller):
             "has_free_slot": any(slot["free"] for day in days for slot in day["slots"]),
         }
 
-    def _prepare_slot_values(
-        self, state, token, display_tz, visitor_tz, locale, reasons, format_time
-    ):
+    def _prepare_slot_values(self, state, token, display_tz, visitor_tz, page):
+        """One slot's label, link and state; ``page`` holds what every slot of
+        the page shares (locale, labels, the form's URL)."""
         slot = state.slot
         local = to_local(slot.start, display_tz)
-        label = format_time(local.time())
+        label = page["format_time"](local.time())
         if local.date() != slot.day:
             # Past midnight, or another day in the visitor's timezone.
-            weekday = babel.dates.format_date(local.date(), "EEE", locale=locale)
+            weekday = babel.dates.format_date(
+                local.date(), "EEE", locale=page["locale"]
+            )
             label = f"{weekday} {label}"
         query = {"token": token, "time_str": slot.time_str}
         if visitor_tz:
@@ -481,8 +489,8 @@ class MeetingBookingController(http.Controller):
             "free": state.free,
             "label": label,
             "time_str": slot.time_str,
-            "url": "/booking/details?" + urlencode(query, quote_via=quote),
-            "reason": reasons[state.reason],
+            "url": f"{page['details_url']}?{urlencode(query, quote_via=quote)}",
+            "reason": page["reasons"][state.reason],
         }
 
     def _grid_url(self, token, start, query):
