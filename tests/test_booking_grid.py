@@ -116,22 +116,17 @@ class TestBookingGrid(BookingLinkCase):
         self.assertEqual(reasons["2031-06-10 11:00:00"], "busy", "a confirmed holds")
         self.assertEqual(reasons["2031-06-10 12:00:00"], "free", "a cancelled frees")
 
-    def test_confirmed_meeting_the_host_attends_holds_the_slot_a_draft_does_not(self):
+    def test_meeting_the_host_only_attends_does_not_hold_the_grid(self):
+        """The grid reads the host's own meetings only, through the index of
+        the exclusion constraint; confirming refuses the clash later."""
         self.create_meeting(
             user=self.colleague,
             start_date=self.berlin(10, 10),
             end_date=self.berlin(10, 11),
             attendee=[(6, 0, [self.host.id])],
         ).action_confirm()
-        self.create_meeting(
-            user=self.colleague,
-            start_date=self.berlin(10, 11),
-            end_date=self.berlin(10, 12),
-            attendee=[(6, 0, [self.host.id])],
-        )
         reasons = self.grid_reasons()
-        self.assertEqual(reasons["2031-06-10 10:00:00"], "busy", "confirmed attendance")
-        self.assertEqual(reasons["2031-06-10 11:00:00"], "free", "draft invitation")
+        self.assertEqual(reasons["2031-06-10 10:00:00"], "free", "only attended")
 
     def test_link_with_rooms_offers_a_slot_while_one_room_is_free(self):
         self.link.room_location_ids = self.room_berlin | self.room_tokyo
@@ -340,6 +335,20 @@ class TestBookSlot(BookingLinkCase):
         guest = self.partners.create({"name": "Eve", "email": "eve@example.com"})
         with self.assertRaises(ValidationError):
             self.link.sudo()._create_booked_meeting(state, guest, [], "", "", None)
+
+    def test_booking_a_slot_the_host_attends_elsewhere_is_refused(self):
+        self.create_meeting(
+            user=self.colleague,
+            start_date=self.berlin(10, 10),
+            end_date=self.berlin(10, 11),
+            attendee=[(6, 0, [self.host.id])],
+        ).action_confirm()
+        partners_before = self.partners.search_count([])
+        with self.assertRaises(BookingError) as caught:
+            self.book(hour=10)
+        self.assertEqual(caught.exception.status, 409, "the host is busy")
+        self.assertFalse(self.link.meeting_event_ids, "nothing booked")
+        self.assertEqual(self.partners.search_count([]), partners_before)
 
     def test_rate_limits_count_the_last_hour_per_address_and_per_link(self):
         params = self.env["ir.config_parameter"].sudo()
