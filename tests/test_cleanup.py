@@ -209,6 +209,10 @@ class TestActivityCleanup(CleanupCase):
             }
         )
         self.env.cr.precommit.run()  # send the creation's notifications now
+        # The assignee has the web client open: its counter must refresh.
+        self.env["bus.presence"].create(
+            {"user_id": activity.user_id.id, "status": "online"}
+        )
         bus_before = self.env["bus.bus"].search([]).ids
 
         self.run_activity_cron()
