@@ -135,6 +135,23 @@ def tokens_match(expected, given):
     )
 
 
+def describe_meeting(meeting_sudo, locale):
+    """What both the confirmation and the manage page show of a meeting: its
+    host, rooms, and its time in the host's and (when other) the guest's zone."""
+    host_tz = meeting_sudo.booking_link_id.tz or meeting_sudo.host_user_id.tz or "UTC"
+    guest_tz = meeting_sudo.guest_tz
+    start, end = meeting_sudo.start_date, meeting_sudo.end_date
+    return {
+        "meeting": meeting_sudo,
+        "host_name": meeting_sudo.host_user_id.name,
+        "when_host": describe_span(start, end, host_tz, locale),
+        "when_guest": guest_tz
+        and guest_tz != host_tz
+        and describe_span(start, end, guest_tz, locale),
+        "rooms": meeting_sudo.room_location_ids,
+    }
+
+
 def has_control_characters(value, allowed=frozenset()):
     return any(
         unicodedata.category(char) == "Cc" and char not in allowed for char in value
@@ -531,22 +548,8 @@ class MeetingBookingController(http.Controller):
 
     def _prepare_meeting_values(self, meeting_sudo):
         """What the confirmation and manage pages show of a meeting."""
-        locale = get_locale(request.env)
-        link_sudo = meeting_sudo.booking_link_id
-        host_tz = link_sudo.tz or meeting_sudo.host_user_id.tz or "UTC"
-        guest_tz = meeting_sudo.guest_tz
         return {
-            "meeting": meeting_sudo,
-            "host_name": meeting_sudo.host_user_id.name,
-            "when_host": describe_span(
-                meeting_sudo.start_date, meeting_sudo.end_date, host_tz, locale
-            ),
-            "when_guest": guest_tz
-            and guest_tz != host_tz
-            and describe_span(
-                meeting_sudo.start_date, meeting_sudo.end_date, guest_tz, locale
-            ),
-            "rooms": meeting_sudo.room_location_ids,
+            **describe_meeting(meeting_sudo, get_locale(request.env)),
             "manage_url": meeting_sudo.get_portal_url(),
             "ics_url": meeting_sudo.get_portal_url(suffix="/ics"),
         }

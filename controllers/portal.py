@@ -13,7 +13,7 @@ from odoo.http import content_disposition, request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
-from .booking import describe_span, get_locale, tokens_match
+from .booking import describe_meeting, describe_span, get_locale, tokens_match
 
 _logger = logging.getLogger(__name__)
 
@@ -177,11 +177,6 @@ class MeetingRoomsPortal(CustomerPortal):
         return True
 
     def _prepare_meeting_page_values(self, meeting_sudo, access_token):
-        locale = get_locale(request.env)
-        host_tz = (
-            meeting_sudo.booking_link_id.tz or meeting_sudo.host_user_id.tz or "UTC"
-        )
-        guest_tz = meeting_sudo.guest_tz
         token_query = (
             "?" + urlencode({"access_token": access_token}) if access_token else ""
         )
@@ -189,18 +184,8 @@ class MeetingRoomsPortal(CustomerPortal):
         values = self._prepare_portal_layout_values()
         values.update(
             {
-                "meeting": meeting_sudo,
+                **describe_meeting(meeting_sudo, get_locale(request.env)),
                 "page_name": "meeting",
-                "host_name": meeting_sudo.host_user_id.name,
-                "when_host": describe_span(
-                    meeting_sudo.start_date, meeting_sudo.end_date, host_tz, locale
-                ),
-                "when_guest": guest_tz
-                and guest_tz != host_tz
-                and describe_span(
-                    meeting_sudo.start_date, meeting_sudo.end_date, guest_tz, locale
-                ),
-                "rooms": meeting_sudo.room_location_ids,
                 "access_token": access_token or "",
                 "ics_url": f"{base_url}/ics{token_query}",
                 "cancel_url": f"{base_url}/cancel",
