@@ -37,6 +37,8 @@ MAX_EMAILS = 10
 MAX_EMAIL_LENGTH = 254
 # Line breaks and tabs are fine in a description; no other control character.
 DESCRIPTION_CONTROLS_ALLOWED = frozenset("\n\r\t")
+# Every page of this addon's public routes sits behind a secret address.
+NOINDEX_HEADERS = {"X-Robots-Tag": "noindex, nofollow"}
 
 
 # -- the access log -----------------------------------------------------------
@@ -82,7 +84,9 @@ install_access_log_filter()
 
 def get_locale(env):
     """The babel locale of the visitor's language."""
-    return babel_locale_parse(get_lang(env).code)
+    # The context's language is the one the website picked for the visitor;
+    # ``get_lang`` would read the same code back from the database.
+    return babel_locale_parse(env.lang or get_lang(env).code)
 
 
 def valid_tz(value):
@@ -179,7 +183,7 @@ class MeetingBookingController(http.Controller):
         grid = link_sudo._get_slot_grid(start_day=self._parse_start(start))
         values = self._prepare_grid_values(link_sudo, token, grid, visitor_tz)
         values["tz_ignored"] = bool(tz) and not valid_tz(tz)
-        return request.render("meeting_rooms.booking_page", values)
+        return self._render_link_page("meeting_rooms.booking_page", link_sudo, values)
 
     @http.route(
         "/book/avatar/<string:token>",
@@ -223,7 +227,9 @@ class MeetingBookingController(http.Controller):
         values = self._prepare_form_values(
             link_sudo, token, state.slot, {"guest_tz": valid_tz(tz) or ""}, {}
         )
-        return request.render("meeting_rooms.booking_details", values)
+        return self._render_link_page(
+            "meeting_rooms.booking_details", link_sudo, values
+        )
 
     @http.route(
         "/booking/submit",
@@ -272,8 +278,8 @@ class MeetingBookingController(http.Controller):
                     link_sudo, token, link_sudo._slot_not_offered_message(), 410
                 )
             values = self._prepare_form_values(link_sudo, token, slot, form, errors)
-            return request.render(
-                "meeting_rooms.booking_details", values, status=status
+            return self._render_link_page(
+                "meeting_rooms.booking_details", link_sudo, values, status=status
             )
         try:
             meeting_sudo = link_sudo._book_slot(
@@ -312,7 +318,9 @@ class MeetingBookingController(http.Controller):
         ):
             raise NotFound()
         values = self._prepare_meeting_values(meeting_sudo)
-        return request.render("meeting_rooms.booking_confirmed", values)
+        return request.render(
+            "meeting_rooms.booking_confirmed", values, headers=NOINDEX_HEADERS
+        )
 
     # -- input -------------------------------------------------------------
 
@@ -324,11 +332,7 @@ class MeetingBookingController(http.Controller):
             raise BadRequest()
         if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
             raise NotFound()
-        link_sudo = (
-            request.env["meeting.booking.link"]
-            .sudo()
-            .search([("token", "=", token)], limit=1)
-        )
+        link_sudo = request.env["meeting.booking.link"]._get_public_link(token)
         if not link_sudo:
             raise NotFound()
         return link_sudo
@@ -471,7 +475,7 @@ class MeetingBookingController(http.Controller):
         start = grid["days"][0]["day"]
         return {
             "link": link_sudo,
-            "host_name": link_sudo.user_id.name,
+            "host_name": link_sudo._get_host_name(),
             "token": token,
             "days": days,
             "display_tz": display_tz,
@@ -528,7 +532,7 @@ class MeetingBookingController(http.Controller):
         guest_tz = form.get("guest_tz") or ""
         return {
             "link": link_sudo,
-            "host_name": link_sudo.user_id.name,
+            "host_name": link_sudo._get_host_name(),
             "token": token,
             "slot": slot,
             "when_link": describe_span(slot.start, slot.end, link_sudo.tz, locale),
@@ -558,13 +562,27 @@ class MeetingBookingController(http.Controller):
         """A page saying why, linking back to the link's grid."""
         values = {
             "link": link_sudo,
-            "host_name": link_sudo.user_id.name,
+            "host_name": link_sudo._get_host_name(),
             "token": token,
             "message": message,
             "status": status,
             "grid_url": self._grid_url(token, None, {}),
         }
-        return request.render("meeting_rooms.booking_error", values, status=status)
+        return self._render_link_page(
+            "meeting_rooms.booking_error", link_sudo, values, status=status
+        )
+
+    def _render_link_page(self, template, link_sudo, values, status=200):
+        """A page of a booking link. The link is the page's main object, so
+        the title and the preview a chat shows of the address are the link's;
+        search engines are asked to keep the secret address out of their index.
+        """
+        return request.render(
+            template,
+            {**values, "main_object": link_sudo},
+            status=status,
+            headers=NOINDEX_HEADERS,
+        )
 
     def _malformed_message(self):
         return _("This booking address is incomplete or damaged.")

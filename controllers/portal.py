@@ -13,7 +13,13 @@ from odoo.http import content_disposition, request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
-from .booking import describe_meeting, describe_span, get_locale, tokens_match
+from .booking import (
+    NOINDEX_HEADERS,
+    describe_meeting,
+    describe_span,
+    get_locale,
+    tokens_match,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -95,7 +101,9 @@ class MeetingRoomsPortal(CustomerPortal):
         meeting_sudo = self._get_meeting_or_404(meeting_id, access_token)
         values = self._prepare_meeting_page_values(meeting_sudo, access_token)
         values["notice"] = kwargs.get("notice")
-        return request.render("meeting_rooms.portal_meeting_page", values)
+        return request.render(
+            "meeting_rooms.portal_meeting_page", values, headers=NOINDEX_HEADERS
+        )
 
     @http.route(
         "/my/meetings/<int:meeting_id>/ics",

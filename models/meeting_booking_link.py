@@ -2,11 +2,15 @@ import logging
 import secrets
 from datetime import timedelta
 
+from werkzeug.urls import url_join
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
+from odoo.http import request
 from odoo.tools import SQL, mute_logger
 
 from odoo.addons.base.models.res_partner import _tz_get
+from odoo.addons.http_routing.models.ir_http import url_for
 
 from ..tools import timeslots
 
@@ -40,6 +44,9 @@ class MeetingBookingLink(models.Model):
     """A host's public booking page and the rules that decide its free slots."""
 
     _name = "meeting.booking.link"
+    # The page's title and social preview (og:title, og:description) come
+    # from the link, through the website's own SEO machinery.
+    _inherit = ["website.seo.metadata"]
     _description = "Booking Link"
     _order = "name, id"
     _check_company_auto = True
@@ -156,6 +163,66 @@ class MeetingBookingLink(models.Model):
                     )
                 )
 
+    @api.model
+    def _get_public_link(self, token):
+        """The active link of ``token`` (as superuser), or an empty recordset.
+
+        Reads at once every field the public pages show, so that a page does
+        not pay one query per group of fields.
+        """
+        return (
+            self.sudo()
+            .with_context(active_test=True)
+            .search_fetch(
+                [("token", "=", token)],
+                [
+                    field.name
+                    for field in self._fields.values()
+                    if field.store and field.column_type and field.prefetch
+                ],
+                limit=1,
+            )
+        )
+
+    def _get_host_name(self):
+        """The host's name, read as two one-column queries: the public pages
+        need nothing else of the user or the partner."""
+        self.ensure_one()
+        host = self.user_id
+        host.fetch(["partner_id"])
+        host.partner_id.fetch(["name"])
+        return host.partner_id.name
+
+    def _default_website_meta(self):
+        """What a chat or a social network shows of the address: the link's
+        name and host, with the host's picture."""
+        self.ensure_one()
+        website = request.website
+        title = f"{self.name} | {website.name}"
+        description = _("Pick a time to meet %s.", self._get_host_name())
+        url = url_join(
+            website.domain or request.httprequest.url_root,
+            url_for(request.httprequest.path),
+        )
+        image = f"/book/avatar/{self.token}"
+        return {
+            "default_opengraph": {
+                "og:type": "website",
+                "og:site_name": website.name,
+                "og:title": title,
+                "og:description": description,
+                "og:url": url,
+                "og:image": image,
+            },
+            "default_twitter": {
+                "twitter:card": "summary",
+                "twitter:title": title,
+                "twitter:description": description,
+                "twitter:image": image,
+            },
+            "default_meta_description": description,
+        }
+
     @api.depends("token")
     def _compute_url(self):
         for link in self:
@@ -256,40 +323,55 @@ class MeetingBookingLink(models.Model):
         bounds = timeslots.query_bounds(slots)
         if bounds is None:
             return []
-        rooms = self.room_location_ids
         host_busy, room_busy = self._read_busy_intervals(*bounds)
         return timeslots.mark_slots(
             slots,
             host_busy,
             now_utc=now,
             min_notice_minutes=self.min_notice_minutes,
-            room_busy=room_busy if rooms else None,
+            room_busy=room_busy,
         )
 
     def _read_busy_intervals(self, start, end):
         """Busy intervals of the host and of the link's rooms overlapping
-        ``[start, end)``: ``(host intervals, {room id: intervals})``, every
-        room of the link being a key."""
+        ``[start, end)``: ``(host intervals, {room id: intervals})``.
+
+        The second item is None for a link without (active) rooms; otherwise
+        every active room of the link is a key, in the rooms' sequence order,
+        the order in which a booking tries them.
+        """
         self.ensure_one()
-        for model_name in ("meeting.event", "meeting.rooms"):
+        for model_name in ("meeting.event", "meeting.rooms", "room.location"):
             self.env[model_name].flush_model()
+        self.flush_recordset(["room_location_ids"])
         self.env.cr.execute(self._get_busy_query(start, end))
         host_busy = []
-        room_busy = {room_id: [] for room_id in self.room_location_ids.ids}
-        for room_id, busy_start, busy_end in self.env.cr.fetchall():
+        room_busy = {}
+        room_order = {}
+        for room_id, sequence, busy_start, busy_end in self.env.cr.fetchall():
             if room_id is None:
                 host_busy.append((busy_start, busy_end))
-            else:
-                room_busy[room_id].append((busy_start, busy_end))
-        return host_busy, room_busy
+                continue
+            room_order[room_id] = (sequence or 0, room_id)
+            busy = room_busy.setdefault(room_id, [])
+            if busy_start is not None:
+                busy.append((busy_start, busy_end))
+        if not room_busy:
+            return host_busy, None
+        return host_busy, {
+            room_id: room_busy[room_id]
+            for room_id in sorted(room_busy, key=room_order.get)
+        }
 
     def _get_busy_query(self, start, end):
-        """One statement returning ``(room_id, start, end)`` rows: room_id is
-        NULL for the host's own time.
+        """One statement returning ``(room_id, room_sequence, start, end)``
+        rows: room_id is NULL for the host's own time; a room of the link with
+        nothing booked in the window comes once, with NULL times.
 
         The host's meetings and the rooms' bookings are filtered with the very
         expressions of their exclusion constraints, so the GiST indexes behind
-        those constraints answer them, whatever the size of the table.
+        those constraints answer them, whatever the size of the table. The
+        link's rooms are read here too, so the grid needs no other query.
 
         TODO: meetings the host only attends are not read here: without an
         index on attendance by time, that part cost a scan of every meeting of
@@ -298,37 +380,29 @@ class MeetingBookingLink(models.Model):
         """
         self.ensure_one()
         window = SQL("tsrange(%s, %s, '[)')", start, end)
-        host_id = self.user_id.id
-        parts = [
-            SQL(
-                """
-                SELECT NULL::integer, event.start_date, event.end_date
-                  FROM meeting_event AS event
-                 WHERE event.host_user_id = %s
-                   AND event.state != 'cancel'
-                   AND tsrange(event.start_date, event.end_date, '[)') && %s
-                """,
-                host_id,
-                window,
-            ),
-        ]
-        if self.room_location_ids:
-            parts.append(
-                SQL(
-                    """
-                    SELECT booking.room_location_id, booking.start_date,
-                           booking.end_date
-                      FROM meeting_rooms AS booking
-                     WHERE booking.room_location_id IN %s
-                       AND booking.state != 'cancel'
-                       AND tsrange(booking.start_date, booking.end_date, '[)')
-                           && %s
-                    """,
-                    tuple(self.room_location_ids.ids),
-                    window,
-                )
-            )
-        return SQL(" UNION ALL ").join(parts)
+        return SQL(
+            """
+            SELECT NULL::integer, NULL::integer, event.start_date, event.end_date
+              FROM meeting_event AS event
+             WHERE event.host_user_id = %(host_id)s
+               AND event.state != 'cancel'
+               AND tsrange(event.start_date, event.end_date, '[)') && %(window)s
+            UNION ALL
+            SELECT room.id, room.sequence, booking.start_date, booking.end_date
+              FROM meeting_booking_link_room_location_rel AS link_room
+              JOIN room_location AS room
+                ON room.id = link_room.room_location_id AND room.active
+              LEFT JOIN meeting_rooms AS booking
+                ON booking.room_location_id = room.id
+               AND booking.state != 'cancel'
+               AND tsrange(booking.start_date, booking.end_date, '[)')
+                   && %(window)s
+             WHERE link_room.booking_link_id = %(link_id)s
+            """,
+            host_id=self.user_id.id,
+            window=window,
+            link_id=self.id,
+        )
 
     # -- booking ----------------------------------------------------------
 

@@ -53,14 +53,19 @@ class BookingLinkCase(MeetingRoomsCase):
         """The UTC instant of ``hour`` o'clock in Berlin in June 2031."""
         return datetime(2031, 6, day, hour - 2)
 
-    def grid_reasons(self, link=None, **kwargs):
-        """``{time_str: reason}`` of every slot of the grid."""
+    def grid_states(self, link=None, **kwargs):
+        """``{time_str: SlotState}`` of every slot of the grid."""
         grid = (link or self.link)._get_slot_grid(**{"now": NOW, **kwargs})
         return {
-            state.slot.time_str: state.reason
+            state.slot.time_str: state
             for day in grid["days"]
             for state in day["states"]
         }
+
+    def grid_reasons(self, link=None, **kwargs):
+        """``{time_str: reason}`` of every slot of the grid."""
+        states = self.grid_states(link, **kwargs)
+        return {time_str: state.reason for time_str, state in states.items()}
 
 
 class TestBookingGrid(BookingLinkCase):
@@ -70,15 +75,17 @@ class TestBookingGrid(BookingLinkCase):
             start_date=self.berlin(10, 10), end_date=self.berlin(10, 11)
         )
         self.env.flush_all()
-        # Warm the link's own fields: only the busy data must cost a query.
-        self.link.read([name for name in self.link._fields if name != "url"])
-        self.link.room_location_ids.mapped("id")
-        count_before = self.cr.sql_log_count
+        self.env.invalidate_all()
+        # The link as the public page finds it: its own columns are read, its
+        # rooms are not. The rooms, their bookings and the host's meetings
+        # then come from one query.
+        link = self.env["meeting.booking.link"]._get_public_link(self.link.token)
         with self.assertQueryCount(1):
-            grid = self.link._get_slot_grid(now=NOW)
-        self.assertEqual(
-            self.cr.sql_log_count - count_before, 1, "the grid costs exactly one query"
-        )
+            count_before = self.cr.sql_log_count
+            grid = link._get_slot_grid(now=NOW)
+            count = self.cr.sql_log_count - count_before
+        # assertQueryCount lets a lower count pass; the grid needs its query.
+        self.assertEqual(count, 1, "the grid costs exactly one query")
         self.assertTrue(
             any(state.free for day in grid["days"] for state in day["states"]),
             "the grid has free slots",
@@ -155,6 +162,34 @@ class TestBookingGrid(BookingLinkCase):
             states["2031-06-10 09:00:00"].room_id,
             first.id,
             "with both free, the first room of the link",
+        )
+
+    def test_rooms_are_tried_in_their_sequence_and_archived_ones_never(self):
+        self.room_berlin.sequence, self.room_tokyo.sequence = 20, 10
+        self.link.room_location_ids = self.room_berlin | self.room_tokyo
+        states = self.grid_states()
+        self.assertEqual(
+            states["2031-06-10 09:00:00"].room_id,
+            self.room_tokyo.id,
+            "the room with the lower sequence comes first",
+        )
+        self.room_tokyo.active = False
+        states = self.grid_states()
+        self.assertEqual(
+            states["2031-06-10 09:00:00"].room_id,
+            self.room_berlin.id,
+            "an archived room is not offered",
+        )
+        self.create_meeting(
+            user=self.colleague,
+            start_date=self.berlin(10, 9),
+            end_date=self.berlin(10, 10),
+            room_location_ids=[(6, 0, self.room_berlin.ids)],
+        )
+        self.assertEqual(
+            self.grid_states()["2031-06-10 09:00:00"].reason,
+            "no_room",
+            "the archived room does not stand in for the booked one",
         )
 
     def test_slots_within_the_minimum_notice_are_not_offered(self):

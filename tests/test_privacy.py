@@ -275,3 +275,41 @@ class TestPrivacy(PrivacyCase):
         self.assertIn(
             "My own meeting", self.url_open(pages["manage page"]).text, "own shown"
         )
+
+    def test_secret_pages_ask_not_to_be_indexed_and_preview_as_the_link(self):
+        slot, busy_slot = self.free_slots()[:2]
+        self.env["meeting.event"].sudo().create(
+            {
+                "subject": "Taken",
+                "host_user_id": self.host.id,
+                "start_date": busy_slot.start,
+                "end_date": busy_slot.end,
+            }
+        )
+        _csrf, response = self.book(slot)
+        meeting = self.booked_meeting(slot)
+        pages = {
+            "grid": f"/book/{self.token}",
+            "form": self.details_path(self.free_slots()[0]),
+            "refusal": self.details_path(busy_slot),
+            "confirmation": response.headers["Location"],
+            "manage page": (
+                f"/my/meetings/{meeting.id}?access_token={meeting.access_token}"
+            ),
+        }
+        for label, url in pages.items():
+            with self.subTest(label):
+                page = self.url_open(url)
+                self.assertEqual(
+                    page.headers.get("X-Robots-Tag"), "noindex, nofollow", label
+                )
+        grid = self.url_open(pages["grid"]).text
+        self.assertRegex(grid, r'property="og:title" content="Talk to me \|')
+        self.assertIn(
+            f'property="og:description" content="Pick a time to meet {self.host.name}.',
+            grid,
+        )
+        self.assertRegex(
+            grid, rf'property="og:image" content="[^"]*/book/avatar/{self.token}"'
+        )
+        self.assertNotIn("Booking: slot grid", grid, "not the template's name")
