@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
 
 
@@ -59,3 +60,32 @@ class MeetingRoomsCase(TransactionCase):
             **values,
         }
         return cls.env["meeting.event"].with_user(user).create(values)
+
+
+def create_open_link(env, host, **values):
+    """A booking link of ``host`` open around the clock in UTC, every day and
+    two weeks ahead, so that tests on the real clock always find free slots."""
+    return env["meeting.booking.link"].create(
+        {
+            "name": "Always open",
+            "user_id": host.id,
+            "tz": "UTC",
+            "hour_from": 0.0,
+            "hour_to": 0.0,
+            "sat": True,
+            "sun": True,
+            "days_ahead": 14,
+            **values,
+        }
+    )
+
+
+def free_slots(link, days=2):
+    """The free slots of ``link``'s grid now, from ``days`` days on."""
+    after = fields.Datetime.now() + timedelta(days=days)
+    return [
+        state.slot
+        for day in link._get_slot_grid()["days"]
+        for state in day["states"]
+        if state.free and state.slot.start >= after
+    ]

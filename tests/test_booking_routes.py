@@ -6,6 +6,7 @@ from urllib.parse import quote, urlencode
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import create_open_link, free_slots
 from .test_booking_grid import seed_past_meetings
 
 
@@ -23,32 +24,14 @@ class BookingHttpCase(HttpCase):
         cls.other_host = new_test_user(
             cls.env, "mr_web_other", groups="base.group_user"
         )
-        cls.link = cls.env["meeting.booking.link"].create(
-            {
-                "name": "Around the clock",
-                "user_id": cls.host.id,
-                "tz": "UTC",
-                "hour_from": 0.0,
-                "hour_to": 0.0,
-                "sat": True,
-                "sun": True,
-                "days_ahead": 14,
-            }
-        )
+        cls.link = create_open_link(cls.env, cls.host, name="Around the clock")
         cls.token = cls.link.token
         cls.Meeting = cls.env["meeting.event"].sudo()
         cls.Partner = cls.env["res.partner"].sudo().with_context(active_test=False)
 
     def free_slot(self, days=2, link=None):
         """A free slot of the link at least ``days`` days away."""
-        after = fields.Datetime.now() + timedelta(days=days)
-        grid = (link or self.link)._get_slot_grid()
-        return next(
-            state.slot
-            for day in grid["days"]
-            for state in day["states"]
-            if state.free and state.slot.start >= after
-        )
+        return free_slots(link or self.link, days)[0]
 
     def details_url(self, slot=None, token=None, time_str=None):
         query = {

@@ -11,10 +11,10 @@ from datetime import timedelta
 import psycopg2
 from freezegun import freeze_time
 
-from odoo import fields
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from .common import create_open_link, free_slots
 from .test_cleanup import ICS_CRON, NOW, CleanupCase
 from .test_privacy import capture_logs
 
@@ -163,27 +163,10 @@ class BookingFaultCase:
             tz="UTC",
             email="fault.host@example.com",
         )
-        cls.link = cls.env["meeting.booking.link"].create(
-            {
-                "name": "Always open",
-                "user_id": cls.host.id,
-                "tz": "UTC",
-                "hour_from": 0.0,
-                "hour_to": 0.0,
-                "sat": True,
-                "sun": True,
-                "days_ahead": 14,
-            }
-        )
+        cls.link = create_open_link(cls.env, cls.host)
 
     def free_slot(self):
-        after = fields.Datetime.now() + timedelta(days=2)
-        return next(
-            state.slot
-            for day in self.link._get_slot_grid()["days"]
-            for state in day["states"]
-            if state.free and state.slot.start >= after
-        )
+        return free_slots(self.link)[0]
 
     def guest_partner(self, email):
         return (

@@ -4,10 +4,10 @@ never public, and a booking page shows nothing of the host's other meetings."""
 import logging
 import re
 from contextlib import contextmanager
-from datetime import timedelta
 
-from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import create_open_link, free_slots
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 GUEST_NAME = "Zelda Quillfeather"
@@ -66,29 +66,16 @@ class PrivacyCase(HttpCase):
             email="privacy.host@example.com",
         )
         cls.room = cls.env["room.location"].create({"name": "Quiet Room", "tz": "UTC"})
-        cls.link = cls.env["meeting.booking.link"].create(
-            {
-                "name": "Talk to me",
-                "user_id": cls.host.id,
-                "tz": "UTC",
-                "hour_from": 0.0,
-                "hour_to": 0.0,
-                "sat": True,
-                "sun": True,
-                "days_ahead": 14,
-                "room_location_ids": [(6, 0, cls.room.ids)],
-            }
+        cls.link = create_open_link(
+            cls.env,
+            cls.host,
+            name="Talk to me",
+            room_location_ids=[(6, 0, cls.room.ids)],
         )
         cls.token = cls.link.token
 
     def free_slots(self, days=2):
-        after = fields.Datetime.now() + timedelta(days=days)
-        return [
-            state.slot
-            for day in self.link._get_slot_grid()["days"]
-            for state in day["states"]
-            if state.free and state.slot.start >= after
-        ]
+        return free_slots(self.link, days)
 
     def details_path(self, slot):
         return (
