@@ -336,9 +336,11 @@ class MeetingBookingLink(models.Model):
         """Busy intervals of the host and of the link's rooms overlapping
         ``[start, end)``: ``(host intervals, {room id: intervals})``.
 
-        The second item is None for a link without (active) rooms; otherwise
-        every active room of the link is a key, in the rooms' sequence order,
-        the order in which a booking tries them.
+        The second item is None for a link without rooms; otherwise every
+        active room of the link is a key, in the rooms' sequence order, the
+        order in which a booking tries them. A link whose rooms are all
+        archived gets an empty dict: it offers no slot rather than book
+        without a room.
         """
         self.ensure_one()
         for model_name in ("meeting.event", "meeting.rooms", "room.location"):
@@ -346,17 +348,21 @@ class MeetingBookingLink(models.Model):
         self.flush_recordset(["room_location_ids"])
         self.env.cr.execute(self._get_busy_query(start, end))
         host_busy = []
+        has_rooms = False
         room_busy = {}
         room_order = {}
-        for room_id, sequence, busy_start, busy_end in self.env.cr.fetchall():
+        for room_id, active, sequence, busy_start, busy_end in self.env.cr.fetchall():
             if room_id is None:
                 host_busy.append((busy_start, busy_end))
+                continue
+            has_rooms = True
+            if not active:
                 continue
             room_order[room_id] = (sequence or 0, room_id)
             busy = room_busy.setdefault(room_id, [])
             if busy_start is not None:
                 busy.append((busy_start, busy_end))
-        if not room_busy:
+        if not has_rooms:
             return host_busy, None
         return host_busy, {
             room_id: room_busy[room_id]
@@ -364,9 +370,10 @@ class MeetingBookingLink(models.Model):
         }
 
     def _get_busy_query(self, start, end):
-        """One statement returning ``(room_id, room_sequence, start, end)``
-        rows: room_id is NULL for the host's own time; a room of the link with
-        nothing booked in the window comes once, with NULL times.
+        """One statement returning ``(room_id, room_active, room_sequence,
+        start, end)`` rows: room_id is NULL for the host's own time; a room of
+        the link with nothing booked in the window (or archived) comes once,
+        with NULL times.
 
         The host's meetings and the rooms' bookings are filtered with the very
         expressions of their exclusion constraints, so the GiST indexes behind
@@ -382,18 +389,20 @@ class MeetingBookingLink(models.Model):
         window = SQL("tsrange(%s, %s, '[)')", start, end)
         return SQL(
             """
-            SELECT NULL::integer, NULL::integer, event.start_date, event.end_date
+            SELECT NULL::integer, NULL::boolean, NULL::integer,
+                   event.start_date, event.end_date
               FROM meeting_event AS event
              WHERE event.host_user_id = %(host_id)s
                AND event.state != 'cancel'
                AND tsrange(event.start_date, event.end_date, '[)') && %(window)s
             UNION ALL
-            SELECT room.id, room.sequence, booking.start_date, booking.end_date
+            SELECT room.id, room.active, room.sequence,
+                   booking.start_date, booking.end_date
               FROM meeting_booking_link_room_location_rel AS link_room
-              JOIN room_location AS room
-                ON room.id = link_room.room_location_id AND room.active
+              JOIN room_location AS room ON room.id = link_room.room_location_id
               LEFT JOIN meeting_rooms AS booking
-                ON booking.room_location_id = room.id
+                ON room.active
+               AND booking.room_location_id = room.id
                AND booking.state != 'cancel'
                AND tsrange(booking.start_date, booking.end_date, '[)')
                    && %(window)s

@@ -191,6 +191,10 @@ class TestBookingGrid(BookingLinkCase):
             "no_room",
             "the archived room does not stand in for the booked one",
         )
+        self.room_berlin.active = False
+        reasons = set(self.grid_reasons().values())
+        self.assertNotIn("free", reasons, "all rooms archived: nothing offered")
+        self.assertIn("no_room", reasons, "and the guest is told why")
 
     def test_slots_within_the_minimum_notice_are_not_offered(self):
         self.link.min_notice_minutes = 120
