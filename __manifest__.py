@@ -30,6 +30,7 @@
     "demo": [
         "demo/meeting_rooms_demo.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "assets": {
         "web.assets_frontend": [
             "meeting_rooms/static/src/scss/booking.scss",

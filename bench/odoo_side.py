@@ -142,9 +142,9 @@ def before_grid(link, now):
     ``search_count`` per slot for the host's overlapping live meetings and one
     per room until a free one is found. Benchmark only; never in the addon.
 
-    It applies the contract's rule (a slot is busy when it overlaps a draft or
-    confirmed meeting the host hosts), so both builders must agree slot by
-    slot."""
+    It applies the addon's rule (a slot is busy when it overlaps a draft or
+    confirmed meeting the host hosts, or a confirmed one the host attends), so
+    both builders must agree slot by slot."""
     env = link.env
     events = env["meeting.event"].sudo()
     bookings = env["meeting.rooms"].sudo()
@@ -169,7 +169,16 @@ def before_grid(link, now):
         if slot.start <= now or slot.start < earliest:
             reason = "past"
         elif events.search_count(
-            [*overlap, ("host_user_id", "=", host_id), ("state", "!=", "cancel")],
+            [
+                *overlap,
+                "|",
+                "&",
+                ("host_user_id", "=", host_id),
+                ("state", "!=", "cancel"),
+                "&",
+                ("attendee", "in", [host_id]),
+                ("state", "=", "confirm"),
+            ],
             limit=1,
         ):
             reason = "busy"

@@ -18,8 +18,6 @@ _logger = logging.getLogger(__name__)
 
 WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GRID_DAYS = 7
-# Serves the attendee part of the busy query: the confirmed meetings of anyone
-# overlapping the grid's window, joined to the host's attendance afterwards.
 RATE_LIMIT_PARAMS = {
     "per_email": ("meeting_rooms.booking_rate_limit_per_email", 5),
     "per_link": ("meeting_rooms.booking_rate_limit_per_link", 60),
@@ -375,15 +373,13 @@ class MeetingBookingLink(models.Model):
         the link with nothing booked in the window (or archived) comes once,
         with NULL times.
 
-        The host's meetings and the rooms' bookings are filtered with the very
-        expressions of their exclusion constraints, so the GiST indexes behind
-        those constraints answer them, whatever the size of the table. The
-        link's rooms are read here too, so the grid needs no other query.
-
-        TODO: meetings the host only attends are not read here: without an
-        index on attendance by time, that part cost a scan of every meeting of
-        the week. Booking such a slot is refused at confirmation (the host is
-        busy) with the "just taken" answer.
+        The host is busy in the meetings they host, unless cancelled, and in
+        the confirmed meetings they attend (as confirming a meeting judges
+        it). The hosted meetings and the rooms' bookings are filtered with the
+        very expressions of their exclusion constraints, and the attendance
+        with that of its busy index (see ``attendee_schedule``), so GiST
+        indexes answer every part whatever the size of the tables. The link's
+        rooms are read here too, so the grid needs no other query.
         """
         self.ensure_one()
         window = SQL("tsrange(%s, %s, '[)')", start, end)
@@ -395,6 +391,14 @@ class MeetingBookingLink(models.Model):
              WHERE event.host_user_id = %(host_id)s
                AND event.state != 'cancel'
                AND tsrange(event.start_date, event.end_date, '[)') && %(window)s
+            UNION ALL
+            SELECT NULL, NULL, NULL,
+                   attendance.start_date, attendance.end_date
+              FROM meeting_event_attendee_rel AS attendance
+             WHERE attendance.user_id = %(host_id)s
+               AND attendance.state = 'confirm'
+               AND tsrange(attendance.start_date, attendance.end_date, '[)')
+                   && %(window)s
             UNION ALL
             SELECT room.id, room.active, room.sequence,
                    booking.start_date, booking.end_date

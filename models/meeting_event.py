@@ -6,6 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
 
+from .attendee_schedule import install_attendee_schedule
 from .overlap import (
     ensure_btree_gist,
     overlap_domain,
@@ -148,6 +149,10 @@ class MeetingEvent(models.Model):
     def _auto_init(self):
         ensure_btree_gist(self.env.cr)
         return super()._auto_init()
+
+    def init(self):
+        super().init()
+        install_attendee_schedule(self.env.cr)
 
     @api.depends("start_date", "end_date")
     def _compute_duration(self):

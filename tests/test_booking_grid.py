@@ -123,17 +123,65 @@ class TestBookingGrid(BookingLinkCase):
         self.assertEqual(reasons["2031-06-10 11:00:00"], "busy", "a confirmed holds")
         self.assertEqual(reasons["2031-06-10 12:00:00"], "free", "a cancelled frees")
 
-    def test_meeting_the_host_only_attends_does_not_hold_the_grid(self):
-        """The grid reads the host's own meetings only, through the index of
-        the exclusion constraint; confirming refuses the clash later."""
-        self.create_meeting(
+    def test_confirmed_meetings_the_host_attends_hold_their_slot(self):
+        """As confirming judges it: a confirmed meeting of someone else that
+        the host attends makes the host busy; a draft one does not."""
+        attended = self.create_meeting(
             user=self.colleague,
             start_date=self.berlin(10, 10),
             end_date=self.berlin(10, 11),
             attendee=[(6, 0, [self.host.id])],
-        ).action_confirm()
+        )
+        self.assertEqual(self.grid_reasons()["2031-06-10 10:00:00"], "free", "draft")
+
+        attended.action_confirm()
+        self.assertEqual(
+            self.grid_reasons()["2031-06-10 10:00:00"], "busy", "confirmed"
+        )
+
+        attended.write(
+            {"start_date": self.berlin(10, 14), "end_date": self.berlin(10, 15)}
+        )
         reasons = self.grid_reasons()
-        self.assertEqual(reasons["2031-06-10 10:00:00"], "free", "only attended")
+        self.assertEqual(reasons["2031-06-10 10:00:00"], "free", "moved away")
+        self.assertEqual(reasons["2031-06-10 14:00:00"], "busy", "moved here")
+
+        attended.attendee = self.colleague
+        self.assertEqual(
+            self.grid_reasons()["2031-06-10 14:00:00"], "free", "no longer invited"
+        )
+
+        attended.attendee = self.host | self.colleague
+        attended.action_cancel()
+        self.assertEqual(
+            self.grid_reasons()["2031-06-10 14:00:00"], "free", "cancelled"
+        )
+
+    def test_attendance_written_in_plain_sql_holds_its_slot_too(self):
+        """The attendance's copy of its meeting's time is kept by the
+        database, so imports and scripts that bypass the ORM count too."""
+        meeting = self.create_meeting(
+            user=self.colleague,
+            start_date=self.berlin(11, 9),
+            end_date=self.berlin(11, 10),
+        )
+        meeting.action_confirm()
+        self.env.flush_all()
+        self.cr.execute(
+            "INSERT INTO meeting_event_attendee_rel (meeting_event_id, user_id) "
+            "VALUES (%s, %s)",
+            (meeting.id, self.host.id),
+        )
+        self.assertEqual(
+            self.grid_reasons()["2031-06-11 09:00:00"], "busy", "inserted in SQL"
+        )
+        self.cr.execute(
+            "UPDATE meeting_event SET start_date = %s, end_date = %s WHERE id = %s",
+            (self.berlin(11, 12), self.berlin(11, 13), meeting.id),
+        )
+        reasons = self.grid_reasons()
+        self.assertEqual(reasons["2031-06-11 09:00:00"], "free", "moved in SQL")
+        self.assertEqual(reasons["2031-06-11 12:00:00"], "busy", "moved in SQL")
 
     def test_link_with_rooms_offers_a_slot_while_one_room_is_free(self):
         self.link.room_location_ids = self.room_berlin | self.room_tokyo
@@ -263,17 +311,18 @@ class TestBookingGrid(BookingLinkCase):
         self.assertEqual(starts["02:00"], datetime(2026, 11, 1, 7, 0), "02:00 EST")
         self.assertTrue(all(state.free for state in sunday["states"]), "all free")
 
-    def test_busy_query_uses_the_exclusion_constraint_indexes(self):
+    def test_busy_query_is_answered_by_gist_indexes(self):
         self.link.room_location_ids = self.room_berlin
         seed_past_meetings(self.cr, self.host.id, self.env.company.id, 10000)
-        self.cr.execute("ANALYZE meeting_event")
-        self.cr.execute("ANALYZE meeting_rooms")
+        for table in ("meeting_event", "meeting_event_attendee_rel", "meeting_rooms"):
+            self.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
         self.cr.execute("SET LOCAL enable_seqscan = off")
         query = self.link._get_busy_query(self.berlin(9, 9), self.berlin(16, 17))
         self.cr.execute(SQL("EXPLAIN %s", query))
         plan = "\n".join(row[0] for row in self.cr.fetchall())
         self.assertIn("meeting_event_host_no_overlap", plan, plan)
         self.assertIn("meeting_rooms_room_no_overlap", plan, plan)
+        self.assertIn("meeting_event_attendee_rel_busy_index", plan, plan)
         self.assertNotIn("Seq Scan on meeting_event", plan, plan)
 
 
