@@ -151,8 +151,9 @@ class MeetingEvent(models.Model):
         return super()._auto_init()
 
     def init(self):
-        super().init()
+        res = super().init()
         install_attendee_schedule(self.env.cr)
+        return res
 
     @api.depends("start_date", "end_date")
     def _compute_duration(self):
