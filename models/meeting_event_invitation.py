@@ -107,10 +107,35 @@ class MeetingEvent(models.Model):
             return super().write(vals)
         before = {meeting.id: meeting._get_invitation_snapshot() for meeting in self}
         result = super().write(vals)
+        for meeting in self:
+            snapshot = before[meeting.id]
+            snapshot["withdrawn"] = meeting._raise_version_if_withdrawn(snapshot)
         self._refresh_calendar_files()
         for meeting in self:
             meeting._notify_changes(before[meeting.id])
         return result
+
+    def _raise_version_if_withdrawn(self, before):
+        """Raise the version of a confirmed meeting that lost a participant.
+
+        The person removed gets a cancellation, and calendar clients (Outlook
+        first) ignore a cancellation whose SEQUENCE is not above that of the
+        invitation they hold. The others are not told: their copy, one version
+        behind, stays right, and the next update outranks it anyway.
+
+        :return: whether the version was raised for that reason
+        """
+        self.ensure_one()
+        if not before["state"] == self.state == "confirm":
+            return False
+        if self.version != before["version"]:
+            return False  # rescheduled by the same write: already raised
+        current = {recipient.email for recipient in self._get_recipients()}
+        if not set(before["recipients"]) - current:
+            return False
+        # Past this class, so that the bump itself sends nothing.
+        super().write({"version": self.version + 1})
+        return True
 
     def _get_invitation_snapshot(self):
         """What the participants' calendars and to-dos currently hold."""
@@ -141,7 +166,7 @@ class MeetingEvent(models.Model):
             # confirmed again or cancelled.
             return
         old = before["recipients"]
-        if self.version > before["version"]:
+        if self.version > before["version"] and not before["withdrawn"]:
             self._send_calendar_mail("update", recipients)
         else:
             added = [r for r in recipients if r.email not in old]

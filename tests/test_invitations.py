@@ -192,6 +192,7 @@ class TestInvitations(MeetingRoomsCase):
         tokyo = self.tokyo
         meeting = self.create_confirmed(attendee=[(6, 0, [self.colleague.id])])
         invitations = self.queued_mails(meeting)
+        version = meeting.version
         meeting.with_user(self.host).write({"attendee": [(6, 0, [tokyo.id])]})
         mails = self.new_mails(meeting, invitations)
         self.assertEqual(len(mails), 2, "nobody else is bothered")
@@ -206,6 +207,32 @@ class TestInvitations(MeetingRoomsCase):
             [str(a).lower() for a in event["attendee"]],
             "the cancellation names the person it removes",
         )
+        # Outlook ignores a cancellation that does not outrank the invitation.
+        self.assertEqual(meeting.version, version + 1)
+        self.assertEqual(event.decoded("sequence"), version + 1)
+        (invited,) = self.calendar_of(added).walk("VEVENT")
+        self.assertEqual(invited.decoded("sequence"), version + 1)
+
+    def test_withdrawn_guest_address_outranks_its_invitation(self):
+        meeting = self.create_confirmed(
+            guest_emails="Ann <ann@example.com>, bob@example.com"
+        )
+        invitations = self.queued_mails(meeting)
+        version = meeting.version
+        meeting.with_user(self.host).write({"guest_emails": "ann@example.com"})
+        (mail,) = self.new_mails(meeting, invitations)
+        self.assertIn("bob@example.com", mail.email_to)
+        (event,) = self.calendar_of(mail).walk("VEVENT")
+        self.assertEqual(str(self.calendar_of(mail)["method"]), "CANCEL")
+        self.assertEqual(event.decoded("sequence"), version + 1)
+        self.assertEqual(meeting.version, version + 1)
+
+    def test_only_adding_people_keeps_the_version(self):
+        meeting = self.create_confirmed()
+        version = meeting.version
+        meeting.write({"attendee": [(4, self.colleague.id)]})
+        meeting.write({"guest_emails": "new.guest@example.com"})
+        self.assertEqual(meeting.version, version, "no one holds an outdated copy")
 
     def test_description_only_edit_sends_no_mail_and_keeps_the_to_dos(self):
         meeting = self.create_confirmed(attendee=[(6, 0, [self.colleague.id])])
