@@ -9,6 +9,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 from .attendee_schedule import install_attendee_schedule
 from .overlap import (
     ensure_btree_gist,
+    lock_schedules,
     overlap_domain,
     planned_value,
     translate_refusals,
@@ -185,6 +186,7 @@ class MeetingEvent(models.Model):
             for vals in vals_list
         }
         hosts = self.env["res.users"].browse(host_ids)
+        lock_schedules(self.env.cr, host_ids=hosts.ids)
         with translate_refusals(self.env.cr, self._refusal_messages(hosts)):
             meetings = super().create(vals_list)
         meetings._sync_room_bookings()
@@ -198,6 +200,11 @@ class MeetingEvent(models.Model):
             for meeting in self:
                 if meeting._is_rescheduled_by(vals):
                     super(MeetingEvent, meeting).write({"version": meeting.version + 1})
+        if any(name in vals for name in SCHEDULE_FIELDS):
+            host_ids = set(self.host_user_id.ids)
+            if vals.get("host_user_id"):
+                host_ids = {vals["host_user_id"]}
+            lock_schedules(self.env.cr, host_ids=host_ids)
         with translate_refusals(self.env.cr, self._refusal_messages(self.host_user_id)):
             result = super().write(vals)
         if any(name in vals for name in ROOM_BOOKING_FIELDS):

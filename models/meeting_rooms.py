@@ -3,6 +3,7 @@ from odoo.exceptions import ValidationError
 
 from .overlap import (
     ensure_btree_gist,
+    lock_schedules,
     overlap_domain,
     planned_value,
     translate_refusals,
@@ -108,6 +109,7 @@ class MeetingRooms(models.Model):
             self.browse()._check_room_free(vals)
         room_ids = {vals.get("room_location_id") for vals in vals_list}
         rooms = self.env["room.location"].browse(room_ids)
+        lock_schedules(self.env.cr, room_ids=rooms.ids)
         with translate_refusals(self.env.cr, self._refusal_messages(rooms)):
             return super().create(vals_list)
 
@@ -118,6 +120,8 @@ class MeetingRooms(models.Model):
         rooms = self.room_location_id
         if vals.get("room_location_id"):
             rooms = self.env["room.location"].browse(vals["room_location_id"])
+        if any(name in vals for name in SCHEDULE_FIELDS):
+            lock_schedules(self.env.cr, room_ids=rooms.ids)
         with translate_refusals(self.env.cr, self._refusal_messages(rooms)):
             return super().write(vals)
 

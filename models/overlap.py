@@ -30,6 +30,40 @@ def translate_refusals(cr, messages):
         raise ValidationError(message()) from None
 
 
+# The two keys of pg_advisory_xact_lock(int, int): a space per kind of
+# schedule ("MR" and a number), then the host's or the room's id.
+HOST_LOCK_SPACE = 0x4D520001
+ROOM_LOCK_SPACE = 0x4D520002
+
+
+def lock_schedules(cr, host_ids=(), room_ids=()):
+    """Wait until no other transaction is writing the schedule of these hosts
+    or rooms, and hold them until this transaction ends.
+
+    Without it, two transactions inserting overlapping meetings each find the
+    other's uncommitted row while checking the exclusion constraint and wait
+    for each other: a deadlock, which Odoo answers by replaying the requests
+    and, past five tries, with an error page. Queued here, the second one meets
+    the first one's committed row instead: a plain refusal, which
+    ``translate_refusals`` words. Keys are taken in one order (hosts, then
+    rooms, by id), so these locks cannot deadlock among themselves.
+    """
+    keys = sorted(
+        {(HOST_LOCK_SPACE, host_id) for host_id in host_ids if host_id}
+        | {(ROOM_LOCK_SPACE, room_id) for room_id in room_ids if room_id}
+    )
+    if not keys:
+        return
+    cr.execute(
+        """
+        SELECT pg_advisory_xact_lock(key.space, key.id)
+          FROM unnest(%s::int[], %s::int[]) WITH ORDINALITY AS key(space, id, n)
+         ORDER BY key.n
+        """,
+        ([space for space, _id in keys], [key_id for _space, key_id in keys]),
+    )
+
+
 def ensure_btree_gist(cr):
     """The exclusion constraints compare integer ids with ``=`` inside a GiST
     index, which needs ``btree_gist`` (a trusted extension since PostgreSQL 13,

@@ -270,6 +270,16 @@ class TestBookingForm(BookingHttpCase):
         self.assertEqual(wrong.status_code, 404, "not without the token")
         self.assertNotIn("Roadmap", wrong.text)
 
+    def test_confirmation_page_tells_what_holds_now(self):
+        meeting, location = self.book(subject="Roadmap")
+        self.assertIn("Your meeting is booked", self.url_open(location).text)
+        meeting.action_cancel()
+        page = self.url_open(location).text
+        self.assertIn("This meeting is cancelled", page)
+        self.assertNotIn("Your meeting is booked", page)
+        self.assertNotIn("Your request is sent", page)
+        self.assertNotIn("Add to my calendar", page)
+
     def test_the_same_slot_submitted_twice_gives_one_booking(self):
         slot = self.free_slot()
         first_csrf, second_csrf = self.open_form(slot), self.open_form(slot)

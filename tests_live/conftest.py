@@ -54,11 +54,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def live_odoo(tmp_path_factory):
-    """A database with meeting_rooms and a booking link, served by 3 workers."""
+    """A database with meeting_rooms and a booking link, served by 10 workers."""
     log_dir = tmp_path_factory.mktemp("odoo_logs")
     odoo = LiveOdoo(
         f"mr_live_{uuid.uuid4().hex[:8]}",
-        workers=int(os.environ.get("LIVE_WORKERS", "3")),
+        # Enough workers for ten guests to reach the database at once: with
+        # three, the deadlocks of simultaneous inserts never came up.
+        workers=int(os.environ.get("LIVE_WORKERS", "10")),
         log_dir=log_dir,
     )
     try:
