@@ -7,12 +7,13 @@ from werkzeug.urls import url_join
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL
 
 from odoo.addons.base.models.res_partner import _tz_get
 from odoo.addons.http_routing.models.ir_http import url_for
 
 from ..tools import timeslots
+from .overlap import quiet_sql_log
 
 _logger = logging.getLogger(__name__)
 
@@ -457,7 +458,7 @@ class MeetingBookingLink(models.Model):
             # Partner and meeting together or not at all. A refused INSERT is
             # how a lost race ends, and Odoo would log the statement: with the
             # guest's name and addresses in it.
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+            with self.env.cr.savepoint(), quiet_sql_log():
                 partner = link._get_guest_partner(name, emails[0], guest_tz)
                 meeting = link._create_booked_meeting(
                     state, partner, emails[1:], subject, description, guest_tz

@@ -1,6 +1,8 @@
 """Refuse overlapping bookings before the database must, and translate the
 database's refusal when it comes first."""
 
+import contextvars
+import logging
 from contextlib import contextmanager
 
 from psycopg2 import IntegrityError
@@ -28,6 +30,46 @@ def translate_refusals(cr, messages):
         if message is None:
             raise
         raise ValidationError(message()) from None
+
+
+_SQL_QUIET = contextvars.ContextVar("meeting_rooms_sql_quiet", default=False)
+
+
+class _QuietSqlFilter(logging.Filter):
+    """Drops ``odoo.sql_db`` records while ``quiet_sql_log()`` is active in the
+    same thread (or task)."""
+
+    meeting_rooms_quiet_sql = True
+
+    def filter(self, record):
+        return not _SQL_QUIET.get()
+
+
+def _install_quiet_sql_filter():
+    sql_logger = logging.getLogger("odoo.sql_db")
+    if not any(
+        getattr(known, "meeting_rooms_quiet_sql", False) for known in sql_logger.filters
+    ):
+        sql_logger.addFilter(_QuietSqlFilter())
+
+
+_install_quiet_sql_filter()
+
+
+@contextmanager
+def quiet_sql_log():
+    """Keep ``odoo.sql_db`` from logging, in this thread only, the statement a
+    refused booking ends with: it holds the guest's name and addresses.
+
+    Odoo's ``mute_logger`` swaps the logger's handlers for the whole process;
+    two requests of a threaded server that overlap restore each other's
+    swap, which logs the statement or leaves the logger muted for good.
+    """
+    token = _SQL_QUIET.set(True)
+    try:
+        yield
+    finally:
+        _SQL_QUIET.reset(token)
 
 
 # The two keys of pg_advisory_xact_lock(int, int): a space per kind of

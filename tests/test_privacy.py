@@ -3,10 +3,12 @@ never public, and a booking page shows nothing of the host's other meetings."""
 
 import logging
 import re
+import threading
 from contextlib import contextmanager
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import BaseCase, HttpCase, new_test_user, tagged
 
+from ..models.overlap import quiet_sql_log
 from .common import create_open_link, free_slots
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -300,3 +302,35 @@ class TestPrivacy(PrivacyCase):
             grid, rf'property="og:image" content="[^"]*/book/avatar/{self.token}"'
         )
         self.assertNotIn("Booking: slot grid", grid, "not the template's name")
+
+
+@tagged("post_install", "-at_install")
+class TestQuietSqlLog(BaseCase):
+    def test_quiet_sql_log_holds_per_thread_when_requests_overlap(self):
+        """Two booking requests of a threaded server overlap: the one that
+        leaves first must not unmute the other, nor leave the logger muted
+        (both of which Odoo's process-wide mute_logger does here)."""
+        sql_logger = logging.getLogger("odoo.sql_db")
+        other_inside, other_may_log, other_done = (threading.Event() for _ in "abc")
+
+        def other_request():
+            with quiet_sql_log():
+                other_inside.set()
+                other_may_log.wait(10)
+                sql_logger.error("bad query: INSERT ... %s", GUEST_EMAIL)
+            other_done.set()
+
+        with self.assertLogs("odoo.sql_db", logging.ERROR) as logs:
+            thread = threading.Thread(target=other_request)
+            with quiet_sql_log():
+                thread.start()
+                self.assertTrue(other_inside.wait(10))
+                sql_logger.error("bad query: INSERT ... %s", OTHER_EMAIL)
+            other_may_log.set()
+            self.assertTrue(other_done.wait(10))
+            thread.join(10)
+            sql_logger.error("bad query: after both requests")
+        self.assertEqual(
+            [record.getMessage() for record in logs.records],
+            ["bad query: after both requests"],
+        )
