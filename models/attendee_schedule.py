@@ -10,6 +10,7 @@ Triggers keep the copy, not the ORM, so that it holds on every write path: the
 ORM, imports, ``copy()`` and plain SQL alike.
 """
 
+from odoo.tools import SQL
 from odoo.tools.sql import column_exists
 
 ATTENDEE_BUSY_INDEX = "meeting_event_attendee_rel_busy_index"
@@ -97,12 +98,15 @@ def install_attendee_schedule(cr):
     # Only confirmed attendance makes a person busy (as confirming a meeting
     # judges it), so only those rows are indexed.
     cr.execute(
-        """
-        CREATE INDEX IF NOT EXISTS meeting_event_attendee_rel_busy_index
-            ON meeting_event_attendee_rel
-         USING gist (user_id, tsrange(start_date, end_date, '[)'))
-         WHERE state = 'confirm'
-        """
+        SQL(
+            """
+            CREATE INDEX IF NOT EXISTS %s
+                ON meeting_event_attendee_rel
+             USING gist (user_id, tsrange(start_date, end_date, '[)'))
+             WHERE state = 'confirm'
+            """,
+            SQL.identifier(ATTENDEE_BUSY_INDEX),
+        )
     )
 
 

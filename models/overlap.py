@@ -1,5 +1,6 @@
-"""Refuse overlapping bookings before the database must, and translate the
-database's refusal when it comes first."""
+"""Refuse overlapping bookings before the database must, translate the
+database's refusal when it comes first, queue the writers of one host's or
+room's schedule, and keep a refused statement (guest data) out of the log."""
 
 import contextvars
 import logging

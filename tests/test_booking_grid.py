@@ -5,6 +5,7 @@ from freezegun import freeze_time
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from odoo.addons.meeting_rooms.models.attendee_schedule import ATTENDEE_BUSY_INDEX
 from odoo.addons.meeting_rooms.models.meeting_booking_link import BookingError
 
 from .common import MeetingRoomsCase
@@ -322,7 +323,7 @@ class TestBookingGrid(BookingLinkCase):
         plan = "\n".join(row[0] for row in self.cr.fetchall())
         self.assertIn("meeting_event_host_no_overlap", plan, plan)
         self.assertIn("meeting_rooms_room_no_overlap", plan, plan)
-        self.assertIn("meeting_event_attendee_rel_busy_index", plan, plan)
+        self.assertIn(ATTENDEE_BUSY_INDEX, plan, plan)
         self.assertNotIn("Seq Scan on meeting_event", plan, plan)
 
 

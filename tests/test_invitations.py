@@ -222,8 +222,9 @@ class TestInvitations(MeetingRoomsCase):
         meeting.with_user(self.host).write({"guest_emails": "ann@example.com"})
         (mail,) = self.new_mails(meeting, invitations)
         self.assertIn("bob@example.com", mail.email_to)
-        (event,) = self.calendar_of(mail).walk("VEVENT")
-        self.assertEqual(str(self.calendar_of(mail)["method"]), "CANCEL")
+        calendar = self.calendar_of(mail)
+        self.assertEqual(str(calendar["method"]), "CANCEL")
+        (event,) = calendar.walk("VEVENT")
         self.assertEqual(event.decoded("sequence"), version + 1)
         self.assertEqual(meeting.version, version + 1)
 

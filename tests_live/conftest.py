@@ -58,8 +58,9 @@ def live_odoo(tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("odoo_logs")
     odoo = LiveOdoo(
         f"mr_live_{uuid.uuid4().hex[:8]}",
-        # Enough workers for ten guests to reach the database at once: with
-        # three, the deadlocks of simultaneous inserts never came up.
+        # Enough workers for ten guests to reach the database at once. With
+        # three, simultaneous inserts of one slot rarely met there, and a
+        # deadlock between them (once a 500 for guests) went unnoticed.
         workers=int(os.environ.get("LIVE_WORKERS", "10")),
         log_dir=log_dir,
     )
